@@ -83,6 +83,31 @@ describe('server: device management over loopback', () => {
     assert.deepEqual(result.value, Buffer.from([1, 2, 3]));
   });
 
+  it('reads a value larger than one datagram (Block2) intact', async () => {
+    const big = Buffer.alloc(20_000);
+    for (let i = 0; i < big.length; i++) big[i] = (i * 31) & 0xff;
+    client.answer(() => ({ code: '2.05', contentFormat: ContentFormat.OPAQUE, payload: big }));
+    const result = await server.read('dev', '/5/0/0', { format: ContentFormat.OPAQUE });
+    assert.deepEqual(result.value, big);
+  });
+
+  for (const format of [ContentFormat.SENML_JSON, ContentFormat.SENML_CBOR, ContentFormat.LWM2M_CBOR]) {
+    it(`reads composite paths answered in format ${format}`, async () => {
+      client.answer(() => ({
+        code: '2.05',
+        contentFormat: format,
+        payload: encode(format, [
+          { path: [3, 0], node: device },
+          { path: [3303, 0, 5700], node: resourceNode(5700, value.float(-4.5)) },
+        ]),
+      }));
+      const result = await server.readComposite('dev', ['/3/0', '/3303/0/5700'], { format });
+      assert.equal(result.format, format);
+      assert.equal((result.value['/3/0'] as Record<string, unknown>)[9], 100);
+      assert.equal(result.value['/3303/0/5700'], -4.5);
+    });
+  }
+
   it('turns device errors and undecodable answers into typed errors', async () => {
     client.answer(() => ({ code: '4.04', payload: 'no such instance' }));
     await assert.rejects(server.read('dev', '/3303/7'), (err: Error & { code?: string }) => err.code === '4.04' && /Read \/3303\/7 on dev failed: 4.04 Not Found: no such instance/.test(err.message));

@@ -54,6 +54,22 @@ describe('server: observe and Send', () => {
     assert.equal(server.observations('obs').length, 0);
   });
 
+  for (const format of [ContentFormat.TLV, ContentFormat.SENML_JSON, ContentFormat.LWM2M_CBOR, ContentFormat.CBOR]) {
+    it(`decodes notifications in format ${format}`, async () => {
+      let handle: ObserverHandle | undefined;
+      const encodeTemp = (v: number) => codecFor(format).encode([{ path: [3303, 0, 5700], node: resourceNode(5700, value.float(v)) }]);
+      client.answer((req) => {
+        handle = req.acceptObservation();
+        return { code: '2.05', contentFormat: format, payload: encodeTemp(1.5) };
+      });
+      const { current } = await server.observe('obs', '/3303/0/5700', { format });
+      assert.equal(current.value, 1.5);
+      const next = nextEvent(server, 'notification');
+      await client.endpoint.notify(handle!, { code: '2.05', contentFormat: format, payload: encodeTemp(-7.25) });
+      assert.deepEqual((await next)[0].value, { '/3303/0/5700': -7.25 });
+    });
+  }
+
   it('observes composite paths (Observe-Composite) and decodes composite notifications', async () => {
     let handle: ObserverHandle | undefined;
     client.answer((req) => {

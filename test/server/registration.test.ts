@@ -1,5 +1,7 @@
 import assert from 'node:assert/strict';
 import type { Lwm2mServer } from '../../src/server/lwm2m-server.js';
+import { CoapEndpoint } from '../../src/coap/endpoint.js';
+import { udpPeer } from '../../src/coap/transport.js';
 import { nextEvent, ScriptedClient, startServer, delay } from './helpers.js';
 
 describe('server: registration interface', () => {
@@ -106,5 +108,28 @@ describe('server: registration interface', () => {
   it('rejects device-management calls for unknown endpoints with 4.04', async () => {
     await assert.rejects(server.read('ghost', '/3/0'), (err: Error & { code?: string }) => err.code === '4.04' && /ghost/.test(err.message));
     await assert.rejects(server.read('', '/3/0'), (err: Error & { code?: string }) => err.code === '4.00');
+  });
+
+  it('serves IPv6 clients when bound to ::1', async function () {
+    let v6: Lwm2mServer;
+    try {
+      v6 = await startServer({ address: '::1' });
+    } catch (err) {
+      if (process.env.CI) throw err;
+      this.skip();
+    }
+    try {
+      const endpoint = await CoapEndpoint.udp({ address: '::1', port: 0 });
+      try {
+        const registered = nextEvent(v6, 'registered');
+        const res = await endpoint.request(udpPeer('::1', v6.address().port), { method: 'POST', path: ['rd'], query: ['ep=v6'], payload: '</3/0>' });
+        assert.equal(res.code, '2.01');
+        assert.equal((await registered)[0].peer.host, '::1');
+      } finally {
+        await endpoint.close();
+      }
+    } finally {
+      await v6.stop();
+    }
   });
 });
