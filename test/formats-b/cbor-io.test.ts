@@ -1,10 +1,10 @@
 import assert from 'node:assert/strict';
-import { Decoder } from 'cbor-x';
+import { decodeFirstSync } from 'cbor';
 import { CborFloat, CborMap, CborSimple, CborTag, CborWriter, decodeCbor } from '../../src/formats/cbor-io.js';
 import { assertFormatError, hex } from './helpers.js';
 
-// cbor-x serves as an independent reader to check what our writer produces
-const oracle = new Decoder({ mapsAsObjects: false, useRecords: false });
+// the `cbor` package serves as an independent reader to check what our writer produces
+const oracle = { decode: (buf: Buffer): unknown => decodeFirstSync(buf, { preferMap: true }) };
 
 describe('formats-b / cbor-io reader', () => {
   it('reads integers of every width, as numbers when exact and BigInt beyond 2^53', () => {
@@ -98,7 +98,7 @@ describe('formats-b / cbor-io writer', () => {
     for (const [value, expected] of cases) {
       const out = new CborWriter().int(value).toBuffer();
       assert.equal(out.toString('hex'), expected, String(value));
-      assert.equal(BigInt(oracle.decode(out)), BigInt(value));
+      assert.equal(BigInt(oracle.decode(out) as number | bigint), BigInt(value));
     }
   });
 
