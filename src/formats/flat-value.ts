@@ -30,9 +30,9 @@ export type WireValue =
   | { readonly kind: 'boolean'; readonly value: boolean }
   | { readonly kind: 'bytes'; readonly value: Buffer };
 
-export const INT64_MIN = -(1n << 63n);
-export const INT64_MAX = (1n << 63n) - 1n;
-export const UINT64_MAX = (1n << 64n) - 1n;
+import { INT64_MAX, INT64_MIN, normalizeInteger, UINT64_MAX } from './scalar.js';
+
+export { INT64_MIN, INT64_MAX, UINT64_MAX, normalizeInteger };
 
 /** Largest |ms| a Date can hold. */
 const MAX_DATE_MS = 8.64e15;
@@ -48,13 +48,6 @@ class PathWhere {
   }
 }
 
-/** Integers as numbers when exact, BigInt beyond 2^53. */
-export function normalizeInteger(v: number | bigint): number | bigint {
-  if (typeof v === 'bigint' && v >= BigInt(Number.MIN_SAFE_INTEGER) && v <= BigInt(Number.MAX_SAFE_INTEGER)) {
-    return Number(v);
-  }
-  return v;
-}
 
 function isIntegral(v: number | bigint): boolean {
   return typeof v === 'bigint' || Number.isInteger(v);

@@ -20,7 +20,8 @@ const MAX_DATE_MS = 8.64e15;
  * The value model's integer rule: a number when it is exactly representable
  * as a safe integer, a BigInt beyond that (never rounded).
  */
-export function normalizeInteger(v: bigint): number | bigint {
+export function normalizeInteger(v: number | bigint): number | bigint {
+  if (typeof v === 'number') return v;
   return v >= BigInt(Number.MIN_SAFE_INTEGER) && v <= BigInt(Number.MAX_SAFE_INTEGER) ? Number(v) : v;
 }
 
