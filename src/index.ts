@@ -37,3 +37,18 @@ export type { Registration, PeerInfo, SupportedObject } from './server/registrat
 export type { RegistrationStore, ObservationRecord } from './server/registration-store.js';
 export { MemoryRegistrationStore } from './server/memory-store.js';
 export { FileRegistrationStore } from './server/file-store.js';
+
+// client
+export * from './client/index.js';
+
+// bootstrap server
+export {
+  Lwm2mBootstrapServer,
+  type BootstrapServerOptions,
+  type BootstrapServerEvents,
+  type BootstrapFinished,
+  type BootstrapFailed,
+  type BootstrapSessionInfo,
+} from './bootstrap/bootstrap-server.js';
+export { BootstrapConfigStore } from './bootstrap/config-store.js';
+export type { BootstrapConfig } from './bootstrap/config.js';
