@@ -26,6 +26,8 @@ export const ServerRes = {
   binding: 7,
   updateTrigger: 8,
   bootstrapTrigger: 9,
+  bootstrapOnRegistrationFailure: 16,
+  communicationRetryCount: 17,
   muteSend: 23,
   defaultNotificationMode: 26,
 } as const;
@@ -39,7 +41,11 @@ export const SecurityRes = {
   serverPublicKey: 4,
   secretKey: 5,
   shortServerId: 10,
+  clientHoldOff: 11,
 } as const;
+
+/** Security mode NoSec (/0/x/2 = 3): the only one this client can use without a DTLS layer. */
+export const SECURITY_MODE_NOSEC = 3;
 
 export interface ServerConfig {
   /** coap://host:port (coaps:// needs DTLS, which comes with the security layer). */
@@ -77,6 +83,21 @@ export interface ServerAccount {
   readonly disableTimeout: number;
   readonly muteSend: boolean;
   readonly defaultCon?: 0 | 1;
+}
+
+/** The Bootstrap-Server account as the application configures it. */
+export interface BootstrapAccountConfig {
+  /** coap://host:port of the Bootstrap-Server (5783 is customary). */
+  uri: string;
+  /** /0/x/11 Client Hold Off Time: seconds to wait before a client-initiated bootstrap (default 0). */
+  holdOffS?: number;
+}
+
+/** The Bootstrap-Server account the tree holds (/0 instance with Bootstrap-Server = true). */
+export interface BootstrapAccount {
+  readonly securityInstance: number;
+  readonly uri: string;
+  readonly holdOffS: number;
 }
 
 export const DEFAULT_LIFETIME = 300;
@@ -130,6 +151,49 @@ export function installServerAccounts(tree: ObjectTree, servers: readonly Server
     if (cfg.defaultPmax !== undefined) server[ServerRes.defaultPmax] = cfg.defaultPmax;
     tree.addInstance(SERVER, index, server);
   });
+}
+
+/**
+ * Writes the Bootstrap-Server account into /0 (instance `instanceId`):
+ * NoSec, no Short Server ID (a Bootstrap-Server has none), the hold-off.
+ */
+export function installBootstrapAccount(tree: ObjectTree, cfg: BootstrapAccountConfig, instanceId: number): void {
+  let url: URL;
+  try {
+    url = new URL(cfg.uri);
+  } catch {
+    throw configError(`bootstrap server URI "${cfg.uri}" is not a URI`);
+  }
+  if (url.protocol !== 'coap:') throw configError(`bootstrap server URI "${cfg.uri}": only coap:// is supported here (coaps:// needs the DTLS layer)`);
+  const holdOff = cfg.holdOffS ?? 0;
+  if (!Number.isInteger(holdOff) || holdOff < 0) throw configError('bootstrap holdOffS must be a whole number of seconds ≥ 0');
+  tree.addObject(SECURITY);
+  tree.addInstance(SECURITY, instanceId, {
+    [SecurityRes.uri]: cfg.uri,
+    [SecurityRes.bootstrap]: true,
+    [SecurityRes.mode]: SECURITY_MODE_NOSEC,
+    [SecurityRes.publicKeyOrIdentity]: Buffer.alloc(0),
+    [SecurityRes.serverPublicKey]: Buffer.alloc(0),
+    [SecurityRes.secretKey]: Buffer.alloc(0),
+    [SecurityRes.clientHoldOff]: holdOff,
+  });
+}
+
+/** True for the /0 instance that is a Bootstrap-Server account. */
+export function isBootstrapSecurityInstance(tree: ObjectTree, instanceId: number): boolean {
+  return tree.storedValue([SECURITY, instanceId, SecurityRes.bootstrap])?.value === true;
+}
+
+/** The Bootstrap-Server account (the first one, should a configuration hold several), if any. */
+export function readBootstrapAccount(tree: ObjectTree): BootstrapAccount | undefined {
+  for (const sid of tree.instanceIds(SECURITY)) {
+    if (!isBootstrapSecurityInstance(tree, sid)) continue;
+    const uri = tree.storedValue([SECURITY, sid, SecurityRes.uri])?.value;
+    if (typeof uri !== 'string') continue;
+    const holdOff = num(tree.storedValue([SECURITY, sid, SecurityRes.clientHoldOff])?.value);
+    return { securityInstance: sid, uri, holdOffS: holdOff !== undefined && holdOff > 0 ? holdOff : 0 };
+  }
+  return undefined;
 }
 
 function num(v: unknown): number | undefined {

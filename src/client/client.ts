@@ -11,6 +11,12 @@
  *   client.setValue('/3303/0/5700', 22.1);   // observers are notified per their attributes
  *   await client.send(['/3303/0/5700']);     // LwM2M Send (1.1+)
  *   await client.stop();                     // De-register, release the socket
+ *
+ * Bootstrap: a client given only `bootstrap: { uri }` (or whose every
+ * registration keeps failing, or told so by a server through /1/x/9) asks
+ * that Bootstrap-Server for its configuration, then registers to the
+ * servers it was given (see bootstrap.ts). With `persistence`, the
+ * provisioned accounts survive a restart.
  */
 import { EventEmitter } from 'node:events';
 import type { IncomingRequest, OutgoingNotification } from '../coap/api.js';
@@ -27,13 +33,18 @@ import type { PathNode } from '../model/value.js';
 import {
   DEVICE,
   installAccessControl,
+  installBootstrapAccount,
   installServerAccounts,
+  readBootstrapAccount,
   readServerAccounts,
   SERVER,
   ServerRes,
+  type BootstrapAccountConfig,
   type ServerAccount,
   type ServerConfig,
 } from './accounts.js';
+import { BootstrapEngine, type BootstrapEvents, type BootstrapState, type BootstrapTrigger } from './bootstrap.js';
+import { captureProvisioning, fileProvisioningStore, restoreProvisioning, type ProvisioningStore } from './bootstrap-store.js';
 import { AttributeStore } from './attribute-store.js';
 import { systemClock, type Clock, type ClockTimer } from './clock.js';
 import { encodeComposite, isLwm2mVersion, type Lwm2mVersion } from './content.js';
@@ -49,12 +60,45 @@ import { Radio } from './radio.js';
 import { ServerSession, type RegistrationFailure, type RegistrationInfo } from './registration.js';
 import { DEFAULT_RETRY, type RetryPolicy } from './timing.js';
 
+const FIRMWARE_OBJECT = 5;
+/** /1/x/17 Communication Retry Count default (Core TS, Server object): failed registrations before bootstrapping. */
+const DEFAULT_REGISTRATION_ATTEMPTS = 5;
+
+/** The Bootstrap-Server account and how bootstrapping behaves. */
+export interface ClientBootstrapOptions extends BootstrapAccountConfig {
+  /**
+   * Longest wait for the Bootstrap-Server's next request (or Finish) during
+   * a session, in ms; then the bootstrap has failed and is tried again
+   * (default EXCHANGE_LIFETIME, 247 s with the RFC 7252 parameters).
+   */
+  sessionTimeoutMs?: number;
+  /** LwM2M 1.2: ask for a Bootstrap-Pack first (default true). */
+  pack?: boolean;
+  /**
+   * Failed registrations per server before falling back to bootstrap when
+   * every server fails (default: /1/x/17 Communication Retry Count, else 5).
+   * /1/x/16 (Bootstrap on Registration Failure) = false keeps a server out of it.
+   */
+  registrationAttempts?: number;
+  /** Back-off between bootstrap attempts (default: the client's `retry`). */
+  retry?: Partial<RetryPolicy>;
+}
+
 export interface Lwm2mClientOptions {
   /** Endpoint client name (`ep=`). */
   endpoint: string;
   /** LwM2M version to register with (default "1.1"); falls back on 4.12. */
   lwm2mVersion?: Lwm2mVersion;
-  servers: readonly ServerConfig[];
+  /** LwM2M Server accounts (factory bootstrap); may be left out when `bootstrap` is given. */
+  servers?: readonly ServerConfig[];
+  /** The Bootstrap-Server account (client-initiated bootstrap). */
+  bootstrap?: ClientBootstrapOptions;
+  /**
+   * Keeps what a Bootstrap-Server provisioned (/0, /1, /2 and the instances
+   * it created) so that a restarted client registers at once: `{ file }`
+   * (written atomically, mode 0600: it holds credentials) or a load/save pair.
+   */
+  persistence?: { file: string } | ProvisioningStore;
   /** Local address (default "0.0.0.0", or "::" when a server has an IPv6 address). */
   bindAddress?: string;
   /** Local port (default: ephemeral). */
@@ -101,6 +145,14 @@ export interface Lwm2mClientEvents {
   versionFallback: [info: { shortServerId: number; from: Lwm2mVersion; to: Lwm2mVersion }];
   /** A server asked for a Bootstrap-Request (Execute /1/x/9). */
   bootstrapRequired: [info: { shortServerId: number; reason: string }];
+  /** A client-initiated bootstrap starts (after the hold-off). */
+  bootstrapStarted: BootstrapEvents['bootstrapStarted'];
+  /** The Bootstrap-Server's configuration was accepted; registering to its servers follows. */
+  bootstrapFinished: BootstrapEvents['bootstrapFinished'];
+  /** A bootstrap attempt failed (no answer, refused, no Finish in time); another follows after `retryInMs`. */
+  bootstrapFailed: BootstrapEvents['bootstrapFailed'];
+  /** The client refused a request of the Bootstrap-Server (which ends that server's session). */
+  bootstrapRefused: BootstrapEvents['bootstrapRefused'];
   write: [e: ServerEventInfo & { mode: 'replace' | 'update' | 'composite'; value: PlainTree }];
   execute: [e: ServerEventInfo & { args: ExecuteArgument[] }];
   create: [e: ServerEventInfo];
@@ -144,6 +196,8 @@ export class Lwm2mClient extends EventEmitter<Lwm2mClientEvents> {
   private readonly smsNumbers = new Map<number, string>();
   private readonly sessions = new Map<number, ServerSession>();
   private readonly outbox: NotificationOutbox;
+  private readonly provisioning: ProvisioningStore | undefined;
+  private bootstrapEngine: BootstrapEngine | null = null;
   private endpointValue: CoapEndpoint | null = null;
   private radio: Radio | null = null;
   private sleepTimer: ClockTimer | null = null;
@@ -156,7 +210,9 @@ export class Lwm2mClient extends EventEmitter<Lwm2mClientEvents> {
     if (typeof options.endpoint !== 'string' || options.endpoint === '') throw new Lwm2mError(CoapCode.BadRequest, 'the client needs an endpoint name');
     const version = options.lwm2mVersion ?? '1.1';
     if (!isLwm2mVersion(version)) throw new Lwm2mError(CoapCode.BadRequest, `unsupported LwM2M version ${String(version)}`);
-    if (!Array.isArray(options.servers) || options.servers.length === 0) throw new Lwm2mError(CoapCode.BadRequest, 'the client needs at least one server');
+    const servers = options.servers ?? [];
+    if (!Array.isArray(servers)) throw new Lwm2mError(CoapCode.BadRequest, 'servers must be a list');
+    if (servers.length === 0 && !options.bootstrap) throw new Lwm2mError(CoapCode.BadRequest, 'the client needs at least one server or a bootstrap server');
     this.options = options;
     this.endpointName = options.endpoint;
     this.lwm2mVersion = version;
@@ -166,13 +222,17 @@ export class Lwm2mClient extends EventEmitter<Lwm2mClientEvents> {
     this.outbox = new NotificationOutbox(options.maxStoredNotifications ?? 100);
     this.tree = new ObjectTree({ registry: options.registry ?? builtinRegistry(), lwm2mVersion: version, ...(options.objectVersions ? { objectVersions: options.objectVersions } : {}) });
 
-    installServerAccounts(this.tree, options.servers, version);
-    options.servers.forEach((cfg, index) => {
+    installServerAccounts(this.tree, servers, version);
+    // The Bootstrap-Server account takes the /0 instance after the server accounts.
+    if (options.bootstrap) installBootstrapAccount(this.tree, options.bootstrap, servers.length);
+    servers.forEach((cfg, index) => {
       const ssid = cfg.shortServerId ?? index + 1;
       this.queueModes.set(ssid, cfg.queueMode === true);
       if (cfg.sms !== undefined) this.smsNumbers.set(ssid, cfg.sms);
     });
-    const queue = options.servers.some((s) => s.queueMode === true);
+    const queue = servers.some((s) => s.queueMode === true);
+    const persistence = options.persistence;
+    this.provisioning = persistence === undefined ? undefined : 'file' in persistence ? fileProvisioningStore(persistence.file) : persistence;
     const objects = options.objects ?? {};
     const deviceExtra = objects[DEVICE]?.[0] ?? {};
     this.tree.addInstance(DEVICE, 0, { ...deviceValues(options.device ?? {}, options.endpoint, version, queue), ...deviceExtra });
@@ -193,7 +253,7 @@ export class Lwm2mClient extends EventEmitter<Lwm2mClientEvents> {
         }
       });
     }
-    installAccessControl(this.tree, options.servers.map((s, i) => s.shortServerId ?? i + 1));
+    installAccessControl(this.tree, servers.map((s, i) => s.shortServerId ?? i + 1));
 
     this.observations = new ObservationManager({
       clock: this.clock,
@@ -244,9 +304,12 @@ export class Lwm2mClient extends EventEmitter<Lwm2mClientEvents> {
   }
 
   private async open(): Promise<void> {
-    const needsV6 = this.options.servers.some((s) => {
+    // What a Bootstrap-Server provisioned before a restart replaces the configured accounts.
+    if (this.provisioning) await this.restoreProvisioned(this.provisioning);
+    const uris = [...readServerAccounts(this.tree).map((a) => a.uri), readBootstrapAccount(this.tree)?.uri ?? ''];
+    const needsV6 = uris.some((uri) => {
       try {
-        return new URL(s.uri).hostname.startsWith('[');
+        return new URL(uri).hostname.startsWith('[');
       } catch {
         return false;
       }
@@ -280,14 +343,47 @@ export class Lwm2mClient extends EventEmitter<Lwm2mClientEvents> {
         attributes: (e) => this.emit('attributes', { shortServerId: e.shortServerId, path: formatPath(e.path) }),
       },
     });
+    const bootstrap = this.createBootstrapEngine(this.endpointValue);
     this.endpointValue.onRequest(async (req) => {
       try {
+        // The Bootstrap-Server is told apart from LwM2M Servers by where its requests come from.
+        if (bootstrap.accepts(req.peer)) return await bootstrap.handle(req);
         return await dm.handle(req);
       } finally {
         this.activity();
       }
     });
-    for (const account of readServerAccounts(this.tree)) this.openSession(account);
+    const accounts = readServerAccounts(this.tree);
+    if (accounts.length > 0) {
+      for (const account of accounts) this.openSession(account);
+    } else if (!bootstrap.start('start')) {
+      this.warn('the client has neither a server account nor a Bootstrap-Server account: it stays unregistered');
+    }
+  }
+
+  private createBootstrapEngine(endpoint: CoapEndpoint): BootstrapEngine {
+    const cfg = this.options.bootstrap ?? ({} as Partial<ClientBootstrapOptions>);
+    const engine = new BootstrapEngine({
+      endpoint,
+      clock: this.clock,
+      tree: this.tree,
+      endpointName: this.endpointName,
+      version: this.lwm2mVersion,
+      preferredFormat: this.lwm2mVersion === '1.0' ? undefined : this.options.preferredFormat ?? ContentFormat.SENML_CBOR,
+      requestTimeoutMs: this.options.requestTimeoutMs,
+      sessionTimeoutMs: cfg.sessionTimeoutMs ?? endpoint.params.exchangeLifetimeMs,
+      usePack: cfg.pack !== false,
+      retry: { ...this.retry, ...cfg.retry },
+      isEngineInstance: (o, i) => o === DEVICE || (o === FIRMWARE_OBJECT && i === 0 && this.firmware !== undefined),
+      finished: () => this.afterBootstrap(),
+      warn: (message, error) => this.warn(message, error),
+    });
+    engine.on('bootstrapStarted', (e) => this.emit('bootstrapStarted', e));
+    engine.on('bootstrapFinished', (e) => this.emit('bootstrapFinished', e));
+    engine.on('bootstrapFailed', (e) => this.emit('bootstrapFailed', e));
+    engine.on('bootstrapRefused', (e) => this.emit('bootstrapRefused', e));
+    this.bootstrapEngine = engine;
+    return engine;
   }
 
   private openSession(account: ServerAccount): ServerSession {
@@ -302,7 +398,7 @@ export class Lwm2mClient extends EventEmitter<Lwm2mClientEvents> {
         transmitWaitMs: endpoint.params.maxTransmitWaitMs,
         preferredFormat: this.lwm2mVersion === '1.0' ? undefined : this.options.preferredFormat ?? ContentFormat.SENML_CBOR,
         requestTimeoutMs: this.options.requestTimeoutMs,
-        queueMode: (ssid) => this.queueModes.get(ssid) === true,
+        queueMode: (ssid) => this.queueModeOf(ssid),
         sms: (ssid) => this.smsNumbers.get(ssid),
         account: (ssid) => this.account(ssid),
         wake: () => this.wakeRadio(),
@@ -323,7 +419,10 @@ export class Lwm2mClient extends EventEmitter<Lwm2mClientEvents> {
       void this.flushStored(info.shortServerId);
     });
     session.on('deregistered', (info) => this.emit('deregistered', info));
-    session.on('registrationFailed', (f) => this.emit('registrationFailed', f));
+    session.on('registrationFailed', (f) => {
+      this.emit('registrationFailed', f);
+      this.fallBackIfEveryServerFails();
+    });
     session.on('versionFallback', (v) => this.emit('versionFallback', v));
     session.start();
     return session;
@@ -336,6 +435,7 @@ export class Lwm2mClient extends EventEmitter<Lwm2mClientEvents> {
   }
 
   private async shutdown(timeoutMs: number): Promise<void> {
+    this.bootstrapEngine?.stop();
     this.clock.clearTimeout(this.sleepTimer);
     this.sleepTimer = null;
     this.firmware?.close();
@@ -355,15 +455,113 @@ export class Lwm2mClient extends EventEmitter<Lwm2mClientEvents> {
     if (!this.endpointValue) throw new Lwm2mError(CoapCode.ServiceUnavailable, 'the client is not started');
     const accounts = readServerAccounts(this.tree);
     const current = new Set(accounts.map((a) => a.shortServerId));
-    for (const [ssid, session] of [...this.sessions]) {
-      if (current.has(ssid)) continue;
-      this.sessions.delete(ssid);
-      this.observations.endServer(ssid, (handle) => this.endpoint.endObservation(handle));
-      this.attributes.clearServer(ssid);
-      this.outbox.drop(ssid);
-      await session.stop();
+    for (const ssid of [...this.sessions.keys()]) {
+      if (!current.has(ssid)) await this.closeSession(ssid);
     }
     for (const account of accounts) if (!this.sessions.has(account.shortServerId)) this.openSession(account);
+  }
+
+  /** Ends a server's session (De-register when registered) and forgets what that server set up. */
+  private async closeSession(ssid: number): Promise<void> {
+    const session = this.sessions.get(ssid);
+    if (!session) return;
+    this.sessions.delete(ssid);
+    this.observations.endServer(ssid, (handle) => this.endpoint.endObservation(handle));
+    this.attributes.clearServer(ssid);
+    this.outbox.drop(ssid);
+    await session.stop();
+  }
+
+  // ------------------------------------------------------------ bootstrap
+
+  /** Where the bootstrap engine is: 'idle' when no bootstrap runs. */
+  get bootstrapState(): BootstrapState {
+    return this.bootstrapEngine?.state ?? 'idle';
+  }
+
+  /**
+   * Bootstraps again now: De-registers from every server, then runs a
+   * client-initiated bootstrap (after the hold-off). Resolves once it has
+   * started; follow the bootstrap* events. 4.04 without a Bootstrap-Server
+   * account.
+   */
+  async bootstrap(): Promise<void> {
+    if (!this.endpointValue) throw new Lwm2mError(CoapCode.ServiceUnavailable, 'the client is not started');
+    if (!readBootstrapAccount(this.tree)) throw new Lwm2mError(CoapCode.NotFound, 'the client has no Bootstrap-Server account');
+    await this.rebootstrap('application');
+  }
+
+  /** rebootstrap() for callers that do not wait (timers, events): failures become warnings. */
+  private rebootstrapSoon(trigger: BootstrapTrigger): void {
+    this.rebootstrap(trigger).catch((err: unknown) => this.warn('bootstrapping again failed', err));
+  }
+
+  private async rebootstrap(trigger: BootstrapTrigger): Promise<void> {
+    const engine = this.bootstrapEngine;
+    if (!engine || engine.active || this.stopping) return;
+    for (const ssid of [...this.sessions.keys()]) await this.closeSession(ssid);
+    if (this.stopping) return;
+    // A queue-mode device may have been asleep: the Bootstrap-Server's requests must get through.
+    this.wakeRadio();
+    if (!engine.start(trigger)) this.warn('a bootstrap was asked for, but the client has no Bootstrap-Server account');
+  }
+
+  /**
+   * Core TS bootstrap sequence: when no server can be registered to (each
+   * failed its retry count, /1/x/17) and a Bootstrap-Server account exists,
+   * the client bootstraps. A server with /1/x/16 = false opts out.
+   */
+  private fallBackIfEveryServerFails(): void {
+    const engine = this.bootstrapEngine;
+    if (!engine || engine.active || this.stopping || this.sessions.size === 0 || !readBootstrapAccount(this.tree)) return;
+    for (const session of this.sessions.values()) {
+      if (session.registered) return;
+      const account = this.account(session.shortServerId);
+      if (account && this.tree.storedValue([SERVER, account.serverInstance, ServerRes.bootstrapOnRegistrationFailure])?.value === false) return;
+      if (session.failedAttempts < this.registrationAttempts(account)) return;
+    }
+    this.rebootstrapSoon('registration-failure');
+  }
+
+  private registrationAttempts(account: ServerAccount | undefined): number {
+    const stored = account ? this.tree.storedValue([SERVER, account.serverInstance, ServerRes.communicationRetryCount])?.value : undefined;
+    if (typeof stored === 'number' && Number.isInteger(stored) && stored > 0) return stored;
+    return this.options.bootstrap?.registrationAttempts ?? DEFAULT_REGISTRATION_ATTEMPTS;
+  }
+
+  /** After an accepted Bootstrap-Finish (or pack): keep the configuration, register to its servers. */
+  private async afterBootstrap(): Promise<void> {
+    this.forgetConfiguredAccounts();
+    if (this.provisioning) {
+      try {
+        await this.provisioning.save(await captureProvisioning(this.tree, this.endpointName, this.lwm2mVersion));
+      } catch (err) {
+        this.warn('the provisioned configuration could not be saved', err);
+      }
+    }
+    if (this.stopping) return;
+    await this.reloadAccounts();
+  }
+
+  private async restoreProvisioned(store: ProvisioningStore): Promise<void> {
+    const state = await store.load();
+    if (!state) return;
+    if (state.endpoint !== this.endpointName) {
+      this.warn(`the saved provisioning belongs to endpoint "${state.endpoint}", not "${this.endpointName}": ignored`);
+      return;
+    }
+    await restoreProvisioning(this.tree, state);
+    this.forgetConfiguredAccounts();
+  }
+
+  /**
+   * Once /0 and /1 come from a Bootstrap-Server, the `servers` options no
+   * longer describe the accounts: queue mode and SMS number then come from
+   * the accounts themselves.
+   */
+  private forgetConfiguredAccounts(): void {
+    this.queueModes.clear();
+    this.smsNumbers.clear();
   }
 
   /** A registration session by Short Server ID. */
@@ -516,18 +714,28 @@ export class Lwm2mClient extends EventEmitter<Lwm2mClientEvents> {
       }
       case ServerRes.bootstrapTrigger:
         this.emit('bootstrapRequired', { shortServerId: ssid, reason: 'Bootstrap-Request Trigger executed' });
+        // After the 2.04: De-register everywhere, then bootstrap (server-initiated bootstrap, 1.1+).
+        setImmediate(() => this.rebootstrapSoon('server'));
         break;
     }
   }
 
   // ------------------------------------------------------------ queue mode and notification delivery
 
+  /**
+   * Queue mode of an account (1.1+: the Q parameter): as configured, or for
+   * an account a Bootstrap-Server provisioned, a "Q" in its binding.
+   */
+  private queueModeOf(ssid: number): boolean {
+    return this.queueModes.get(ssid) ?? this.account(ssid)?.binding.includes('Q') === true;
+  }
+
   /** True when every server account is in queue mode (only then may the radio sleep). */
   private get queueMode(): boolean {
     if (this.sessions.size === 0) return false;
     for (const session of this.sessions.values()) {
       const account = this.account(session.shortServerId);
-      const queue = session.version === '1.0' ? account?.binding.includes('Q') === true : this.queueModes.get(session.shortServerId) === true;
+      const queue = session.version === '1.0' ? account?.binding.includes('Q') === true : this.queueModeOf(session.shortServerId);
       if (!queue) return false;
     }
     return true;
@@ -545,7 +753,8 @@ export class Lwm2mClient extends EventEmitter<Lwm2mClientEvents> {
   }
 
   private sleep(): void {
-    if (this.asleep || !this.radio || this.stopping) return;
+    // Sleeping is for queue-mode registrations; never while bootstrapping (no session is left then).
+    if (this.asleep || !this.radio || this.stopping || !this.queueMode) return;
     this.asleep = true;
     this.radio.switchOff();
     this.emit('sleeping');

@@ -115,3 +115,37 @@ export function discoverLinks(src: DiscoverSource, path: Lwm2mPath): Link[] {
   }
   return links;
 }
+
+/**
+ * Bootstrap-Discover answer (Core TS, Bootstrap interface): the root link
+ * with the client's LwM2M version, then every object and instance as in a
+ * registration, the Security object included. From 1.1 on, Security
+ * instances carry the server `uri` (quoted, as the specification writes
+ * it) and, for LwM2M Server accounts, `ssid`; Server instances carry
+ * `ssid` too, so a Bootstrap-Server sees which accounts exist.
+ *
+ *   </>;lwm2m=1.1,</0/0>;ssid=101;uri="coap://server:5683",</0/1>;uri="coap://bs:5783",</1>;ver=1.1,</1/0>;ssid=101,</3/0>
+ */
+export function bootstrapDiscoverBody(tree: ObjectTree, version: Lwm2mVersion, objectId?: number): string {
+  const parts: string[] = [`</>;lwm2m=${version}`];
+  const withAccounts = version !== '1.0';
+  const objectIds = objectId === undefined ? tree.objectIds() : [objectId];
+  for (const oid of objectIds) {
+    const def = tree.definition(oid);
+    const instances = tree.instanceIds(oid);
+    const ver = def && def.version !== '1.0' ? def.version : undefined;
+    if (ver !== undefined || instances.length === 0) parts.push(`</${oid}>` + (ver ? `;ver=${ver}` : ''));
+    for (const iid of instances) {
+      let link = `</${oid}/${iid}>`;
+      if (withAccounts && (oid === 0 || oid === 1)) {
+        const bootstrap = oid === 0 && tree.storedValue([0, iid, 1])?.value === true;
+        const ssid = tree.storedValue([oid, iid, oid === 0 ? 10 : 0])?.value;
+        if (!bootstrap && (typeof ssid === 'number' || typeof ssid === 'bigint')) link += `;ssid=${ssid}`;
+        const uri = oid === 0 ? tree.storedValue([0, iid, 0])?.value : undefined;
+        if (typeof uri === 'string') link += `;uri="${uri.replace(/["\\]/g, (c) => '\\' + c)}"`;
+      }
+      parts.push(link);
+    }
+  }
+  return parts.join(',');
+}

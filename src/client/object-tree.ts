@@ -86,6 +86,26 @@ interface InstanceState {
   readonly values: Map<number, ResourceNode>;
   /** Execute resources that exist in this instance (they hold no value). */
   readonly executables: Set<number>;
+  /** Who created the instance: the application ('local'), a Server (Create) or the Bootstrap-Server. */
+  readonly createdBy: Origin;
+}
+
+/**
+ * A copy of the tree's instances and stored values (handlers are not part
+ * of it), taken before a bootstrap session so that a session that fails
+ * can be undone. Resource nodes are immutable, so copying the maps is
+ * enough.
+ */
+export interface TreeSnapshot {
+  /** Objects the snapshot holds instances of. */
+  readonly objectIds: readonly number[];
+}
+
+/** The copied instances behind each snapshot handle (kept out of the public type). */
+const snapshotContents = new WeakMap<TreeSnapshot, ReadonlyMap<number, ReadonlyMap<number, InstanceState>>>();
+
+function copyInstance(inst: InstanceState): InstanceState {
+  return { id: inst.id, values: new Map(inst.values), executables: new Set(inst.executables), createdBy: inst.createdBy };
 }
 
 interface ObjectState {
@@ -209,10 +229,57 @@ export class ObjectTree extends EventEmitter<ObjectTreeEvents> {
       if (!rdef) throw notFound(`${formatPath([objectId, id, res.id])}: object ${objectId} has no resource ${res.id}`);
       if (isExecutable(rdef)) throw badRequest(`${formatPath([objectId, id, res.id])} is an Execute resource: it holds no value`);
     }
-    const inst: InstanceState = { id, values: new Map(node.resources), executables: this.initialExecutables(def, id) };
+    const inst: InstanceState = { id, values: new Map(node.resources), executables: this.initialExecutables(def, id), createdBy: origin };
     obj.instances.set(id, inst);
     this.emit('instances', { objectId, instanceId: id, kind: 'created', origin });
     return id;
+  }
+
+  /** Who created an instance ('local' for the application), or undefined when it does not exist. */
+  instanceOrigin(objectId: number, instanceId: number): Origin | undefined {
+    return this.objects.get(objectId)?.instances.get(instanceId)?.createdBy;
+  }
+
+  /** A copy of every instance and stored value (see TreeSnapshot). */
+  snapshot(): TreeSnapshot {
+    const objects = new Map<number, Map<number, InstanceState>>();
+    for (const [oid, obj] of this.objects) {
+      objects.set(oid, new Map([...obj.instances].map(([iid, inst]) => [iid, copyInstance(inst)])));
+    }
+    const handle: TreeSnapshot = Object.freeze({ objectIds: Object.freeze([...objects.keys()]) });
+    snapshotContents.set(handle, objects);
+    return handle;
+  }
+
+  /**
+   * Puts the instances and stored values back as they were in `snapshot`
+   * (objects declared since keep their declaration but lose their
+   * instances), emitting `instances` and `change` for what differs.
+   */
+  restore(snapshot: TreeSnapshot): void {
+    const saved = snapshotContents.get(snapshot);
+    if (!saved) throw new Lwm2mError(CoapCode.InternalServerError, 'not a snapshot of this tree');
+    for (const [oid, obj] of this.objects) {
+      const before = saved.get(oid) ?? new Map<number, InstanceState>();
+      for (const iid of [...obj.instances.keys()]) {
+        if (!before.has(iid)) this.removeInstance(oid, iid, 'bootstrap');
+      }
+      for (const [iid, kept] of before) {
+        const current = obj.instances.get(iid);
+        const copy = copyInstance(kept);
+        obj.instances.set(iid, copy);
+        if (!current) {
+          this.emit('instances', { objectId: oid, instanceId: iid, kind: 'created', origin: 'bootstrap' });
+          continue;
+        }
+        const rids = new Set([...current.values.keys(), ...copy.values.keys()]);
+        for (const rid of rids) {
+          const a = current.values.get(rid);
+          const b = copy.values.get(rid);
+          if (!a || !b || !sameResource(a, b)) this.emit('change', [oid, iid, rid], 'bootstrap');
+        }
+      }
+    }
   }
 
   /** Removes an instance (no checks: the application may remove anything). */
@@ -499,11 +566,12 @@ export class ObjectTree extends EventEmitter<ObjectTreeEvents> {
     }
     if (r === undefined && mode === 'replace') {
       // Replace: optional writable resources the body leaves out are removed; mandatory ones keep their value.
+      // The Bootstrap-Server writes whole instances, resources no Server may write included (/0, /1/x/13..).
       const obj = this.objects.get(o) as ObjectState;
       const given = new Set(writes.map((w) => w.path[2]));
       for (const rid of [...inst.values.keys()]) {
         const rdef = obj.def.resources.get(rid);
-        if (rdef && isWritable(rdef) && !rdef.mandatory && !given.has(rid)) {
+        if (rdef && (isWritable(rdef) || ctx.origin === 'bootstrap') && !rdef.mandatory && !given.has(rid)) {
           inst.values.delete(rid);
           this.emit('change', [o, i, rid], ctx.origin);
         }
@@ -593,7 +661,12 @@ export class ObjectTree extends EventEmitter<ObjectTreeEvents> {
         throw badRequest(`Create of ${formatPath([objectId, id])} lacks mandatory resource ${rdef.id} (${rdef.name})`);
       }
     }
-    const inst: InstanceState = { id, values: new Map(list.map((res) => [res.id, res])), executables: this.initialExecutables(obj.def, id) };
+    const inst: InstanceState = {
+      id,
+      values: new Map(list.map((res) => [res.id, res])),
+      executables: this.initialExecutables(obj.def, id),
+      createdBy: ctx.origin,
+    };
     obj.instances.set(id, inst);
     this.emit('instances', { objectId, instanceId: id, kind: 'created', origin: ctx.origin });
     return id;

@@ -145,6 +145,11 @@ export class ServerSession extends EventEmitter<SessionEvents> {
     return this.stateValue === 'registered' || this.stateValue === 'updating';
   }
 
+  /** Consecutive failed Register/Update attempts (0 once registered). */
+  get failedAttempts(): number {
+    return this.attempt;
+  }
+
   /** True when the peer is this session's server. */
   owns(peer: Peer): boolean {
     return this.peerValue !== undefined && this.peerValue.key === peer.key;
