@@ -14,7 +14,7 @@
  */
 import { EventEmitter } from 'node:events';
 import { CoapCode, Lwm2mError } from '../errors.js';
-import type { CoapRequest, CoapResponse, IncomingRequest, OutgoingResponse } from '../coap/api.js';
+import type { CoapRequest, CoapResponse, IncomingRequest, OutgoingResponse, RequestHandler } from '../coap/api.js';
 import { CoapEndpoint } from '../coap/endpoint.js';
 import type { Observation, ObservationEnd } from '../coap/observation.js';
 import type { TransmissionParameters } from '../coap/params.js';
@@ -102,6 +102,8 @@ export interface RequestOptions {
   timeoutMs?: number;
   /** Queue-mode clients: how long the request may wait for the client to wake up (ms). */
   queueTimeoutMs?: number;
+  /** Block size (16..1024) for a request body sent with Block1 (a firmware package written to /5/0/0). */
+  blockSize?: number;
 }
 
 export interface ReadResult {
@@ -187,6 +189,8 @@ export class Lwm2mServer extends EventEmitter<Lwm2mServerEvents> {
   private readonly logger: Logger;
   private readonly queue: QueueModeScheduler;
   private readonly live = new Map<string, LiveObservation>();
+  /** Extra CoAP resources served on the server's endpoint (firmware images), by path. */
+  private readonly resources = new Map<string, RequestHandler>();
   private readonly models = new WeakMap<Registration, ModelLookup>();
   private expiryTimer: NodeJS.Timeout | undefined;
   private started = false;
@@ -480,6 +484,55 @@ export class Lwm2mServer extends EventEmitter<Lwm2mServerEvents> {
     return records.length;
   }
 
+  // ------------------------------------------------------------ extra resources and raw requests
+
+  /**
+   * Serves a CoAP resource at exactly `path` (segments, e.g. ['fw', '<token>'])
+   * on the server's own endpoint, next to /rd and /dp: how a firmware image
+   * is offered to devices that pull it. Large answers go out with Block2 by
+   * the CoAP layer. Returns a function that stops serving it.
+   */
+  serveResource(path: readonly string[], handler: RequestHandler): () => void {
+    if (path.length === 0 || path.some((s) => typeof s !== 'string' || s === '')) {
+      throw new Lwm2mError(CoapCode.BadRequest, 'a served resource needs a path of non-empty segments');
+    }
+    if (path[0] === REGISTER_PATH || path[0] === SEND_PATH) {
+      throw new Lwm2mError(CoapCode.BadRequest, `/${path[0]} belongs to the LwM2M interfaces`);
+    }
+    const key = path.join('/');
+    if (this.resources.has(key)) throw new Lwm2mError(CoapCode.Conflict, `/${key} is already served`);
+    this.resources.set(key, handler);
+    return () => {
+      if (this.resources.get(key) === handler) this.resources.delete(key);
+    };
+  }
+
+  /**
+   * Sends a CoAP request of the caller's making to a registered client, for
+   * exchanges the operations above do not cover (a firmware package pushed
+   * block by block with progress). The client's alternate root path is put
+   * before `path`, queue mode is honoured and the client's current address
+   * is used. Resolves with the response whatever its code; rejects like the
+   * other operations when the client is unknown or does not answer.
+   */
+  async rawRequest(
+    endpoint: string,
+    path: string | Lwm2mPath,
+    request: Omit<CoapRequest, 'path'>,
+    options: RequestOptions = {},
+  ): Promise<CoapResponse> {
+    const reg = this.registrationOf(endpoint);
+    const p = toPath(path);
+    const what = describeOperation(`${request.method ?? 'GET'}`, reg.endpoint, p);
+    const out: CoapRequest = {
+      ...request,
+      path: [...rootSegments(reg), ...p.map(String)],
+      timeoutMs: options.timeoutMs ?? request.timeoutMs ?? this.requestTimeoutMs,
+    };
+    if (options.blockSize !== undefined) out.blockSize = options.blockSize;
+    return this.sendCoap(reg, out, options, what);
+  }
+
   // ------------------------------------------------------------ internals: sending
 
   private requireEndpoint(): CoapEndpoint {
@@ -497,12 +550,12 @@ export class Lwm2mServer extends EventEmitter<Lwm2mServerEvents> {
   }
 
   private coapRequest(reg: Registration, req: DownlinkRequest, options: RequestOptions): CoapRequest {
-    const root = reg.rootPath === '/' ? [] : reg.rootPath.split('/').filter((s) => s !== '');
     const out: CoapRequest = {
       method: req.method,
-      path: [...root, ...req.path.map(String)],
+      path: [...rootSegments(reg), ...req.path.map(String)],
       timeoutMs: options.timeoutMs ?? this.requestTimeoutMs,
     };
+    if (options.blockSize !== undefined) out.blockSize = options.blockSize;
     if (req.query) out.query = req.query;
     if (req.accept !== undefined) out.accept = req.accept;
     if (req.contentFormat !== undefined) out.contentFormat = req.contentFormat;
@@ -513,8 +566,11 @@ export class Lwm2mServer extends EventEmitter<Lwm2mServerEvents> {
 
   /** Sends a downlink request now, or when a queue-mode client wakes up. */
   private send(reg: Registration, req: DownlinkRequest, options: RequestOptions, what: string): Promise<CoapResponse> {
+    return this.sendCoap(reg, this.coapRequest(reg, req, options), options, what);
+  }
+
+  private sendCoap(reg: Registration, request: CoapRequest, options: RequestOptions, what: string): Promise<CoapResponse> {
     const endpoint = this.requireEndpoint();
-    const request = this.coapRequest(reg, req, options);
     const go = async () => {
       // the client may have moved (NAT rebinding) or re-registered while we waited
       const current = this.store.get(reg.id);
@@ -659,6 +715,13 @@ export class Lwm2mServer extends EventEmitter<Lwm2mServerEvents> {
       if (req.method !== 'POST') return { code: CoapCode.MethodNotAllowed };
       return this.onSend(req);
     }
+    const served = this.resources.get(req.path.join('/'));
+    if (served) {
+      // a queue-mode device fetching a resource is evidently awake
+      const reg = this.store.getByPeer(peerInfoOf(req.peer).key);
+      if (reg?.queueMode) this.queue.wake(reg.id);
+      return served(req);
+    }
     return { code: CoapCode.NotFound };
   }
 
@@ -763,6 +826,10 @@ export class Lwm2mServer extends EventEmitter<Lwm2mServerEvents> {
 }
 
 // ------------------------------------------------------------ helpers
+
+function rootSegments(reg: Registration): string[] {
+  return reg.rootPath === '/' ? [] : reg.rootPath.split('/').filter((s) => s !== '');
+}
 
 function toPath(path: string | Lwm2mPath): Lwm2mPath {
   return typeof path === 'string' ? parsePath(path) : path;
