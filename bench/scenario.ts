@@ -41,6 +41,12 @@ export interface Measurement {
   readonly samples: readonly number[];
   /** Key of the row this one is compared with (ratio = median / baseline median). */
   readonly baseline?: string;
+  /**
+   * Compare with whichever of these rows did best in this bench run: the
+   * highest median (the lowest with `lowerIsBetter`) among those that have
+   * figures. `baseline` is the row named when none of them has any.
+   */
+  readonly bestOf?: { readonly keys: readonly string[]; readonly lowerIsBetter?: boolean };
   /** Further rows to compare with: their ratios go into the notes. */
   readonly alsoVs?: readonly string[];
   /** Short extra facts: CPU per round trip, losses, what was loaded... */

@@ -20,7 +20,9 @@ export const USAGE = `Usage: npm run bench -- [options]
   --duration=MS    measured window of a throughput run (default 2000, 700 with --quick)
   --peers-dir=DIR  folder whose node_modules holds peer packages (also $BENCH_PEERS_DIR)
   --list           list the scenarios and exit
-  --help           this text`;
+  --help           this text
+Environment: BENCH_SERVER_CPU_PROF=DIR writes a V8 CPU profile of each "server" scenario
+server process to DIR; node dist/bench/profile-summary.js FILE lists its top self times.`;
 
 export class ArgsError extends Error {}
 

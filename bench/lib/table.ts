@@ -37,6 +37,18 @@ export function formatRatio(r: number): string {
   return r >= 10 ? `${r.toFixed(1)}×` : `${r.toFixed(2)}×`;
 }
 
+/** The key of the best row named by `m.bestOf` that has figures, if any. */
+function bestBaseline(m: Measurement, byKey: ReadonlyMap<string, Measurement>): string | undefined {
+  if (!m.bestOf) return undefined;
+  const sign = m.bestOf.lowerIsBetter ? -1 : 1;
+  let best: { key: string; median: number } | undefined;
+  for (const key of m.bestOf.keys) {
+    const s = summarize(byKey.get(key)?.samples ?? []);
+    if (s && (!best || sign * s.median > sign * best.median)) best = { key, median: s.median };
+  }
+  return best?.key;
+}
+
 /** One table row per measurement, in the order given. */
 export function buildRows(measurements: readonly Measurement[]): TableRow[] {
   const byKey = new Map(measurements.map((m) => [m.key, m]));
@@ -44,14 +56,15 @@ export function buildRows(measurements: readonly Measurement[]): TableRow[] {
     const s = summarize(m.samples);
     let ratioText = '';
     let vs = '';
-    if (m.baseline !== undefined) {
-      const base = byKey.get(m.baseline);
-      if (m.baseline === m.key) {
+    const baselineKey = bestBaseline(m, byKey) ?? m.baseline;
+    if (baselineKey !== undefined) {
+      const base = byKey.get(baselineKey);
+      if (baselineKey === m.key) {
         ratioText = s ? formatRatio(1) : '—';
         vs = 'baseline';
       } else if (!base) {
         ratioText = '—';
-        vs = `${m.baseline} (not run)`;
+        vs = `${baselineKey} (not run)`;
       } else {
         const r = ratio(s, summarize(base.samples));
         ratioText = r === undefined ? '—' : formatRatio(r);

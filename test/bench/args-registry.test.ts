@@ -36,7 +36,7 @@ describe('bench / command line', () => {
 describe('bench / scenario registry', () => {
   it('has the scenarios of the brief, each with a unique lower-case name', () => {
     const names = SCENARIOS.map((s) => s.name);
-    assert.deepEqual([...names].sort(), ['coap', 'codecs', 'limit', 'memory', 'peers']);
+    assert.deepEqual([...names].sort(), ['coap', 'codecs', 'limit', 'memory', 'peers', 'server']);
     assert.equal(new Set(names).size, names.length);
     for (const s of SCENARIOS) {
       assert.match(s.name, /^[a-z][a-z0-9-]*$/);

@@ -11,6 +11,8 @@ export interface TestServer {
   readonly port: number;
   /** Every datagram received, parsed (unparsable ones are skipped). */
   readonly received: Array<{ packet: ParsedPacket; port: number }>;
+  /** Sends a datagram from the server's socket to a port on 127.0.0.1 (as a server talks to its clients). */
+  sendTo(datagram: Buffer, port: number): void;
   close(): Promise<void>;
 }
 
@@ -33,6 +35,7 @@ export async function udpServer(reply: Reply): Promise<TestServer> {
   return {
     port: sock.address().port,
     received,
+    sendTo: (datagram, port) => sock.send(datagram, port, '127.0.0.1'),
     close: () => new Promise((resolve) => sock.close(() => resolve())),
   };
 }

@@ -79,6 +79,22 @@ describe('bench / table', () => {
     assert.equal(rows[2]![8], '0.50× case c/limit; extra');
   });
 
+  it('compares with the best of several rows (bestOf), highest or lowest median, skipping rows without figures', () => {
+    const rows = buildRows([
+      m('p/a', [100, 110, 120]),
+      m('p/b', [300]),
+      m('p/c', [], { skipped: 'not installed' }),
+      m('s/rate', [900], { bestOf: { keys: ['p/a', 'p/b', 'p/c'] }, baseline: 'p/a' }),
+      m('s/mem', [50], { bestOf: { keys: ['p/a', 'p/b', 'p/c'], lowerIsBetter: true }, baseline: 'p/a' }),
+      m('s/none', [5], { bestOf: { keys: ['p/c', 'p/missing'] }, baseline: 'p/c' }),
+      m('s/gone', [5], { bestOf: { keys: ['p/missing'] }, baseline: 'p/missing' }),
+    ]);
+    assert.deepEqual(rows[3]!.slice(5, 7), ['3.00×', 'case p/b']);
+    assert.deepEqual(rows[4]!.slice(5, 7), ['0.45×', 'case p/a']);
+    assert.deepEqual(rows[5]!.slice(5, 7), ['—', 'case p/c'], 'none has figures: the named baseline, without a ratio');
+    assert.deepEqual(rows[6]!.slice(5, 7), ['—', 'p/missing (not run)']);
+  });
+
   it('renders the same rows as aligned text and as Markdown', () => {
     const rows = buildRows([m('d/a', [1000, 2000, 3000], { baseline: 'd/a', note: 'x | y' }), m('d/b', [5], { baseline: 'd/a' })]);
     const text = formatText(rows).split('\n');
