@@ -37,6 +37,8 @@ export interface Node {
   readonly type: string;
   readonly name?: string;
   readonly z?: string;
+  /** Values of the credentials the node type declares (after createNode). */
+  readonly credentials?: Readonly<Record<string, unknown>>;
   on(event: 'input', listener: (msg: NodeMessage, send: SendFunction, done: DoneFunction) => void | Promise<void>): this;
   on(event: 'close', listener: (removed: boolean, done: () => void) => void): this;
   status(status: NodeStatus | Record<string, never>): void;

@@ -33,7 +33,9 @@ module.exports = {
   // load this package straight from the working tree
   nodesDir: [${JSON.stringify(root)}],
   logging: { console: { level: process.env.LOG_LEVEL || 'info', metrics: false, audit: false } },
-  editorTheme: { projects: { enabled: false }, tours: false },
+  // the demo works offline: no online palette catalogue to fetch, no update check to ask about
+  editorTheme: { projects: { enabled: false }, tours: false, palette: { catalogues: [] } },
+  telemetry: { enabled: false },
 };
 `,
 );

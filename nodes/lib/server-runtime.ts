@@ -212,8 +212,8 @@ export function formatHostPort(host: string, port: number): string {
   return host.includes(':') ? `[${host}]:${port}` : `${host}:${port}`;
 }
 
-/** Socket errors in words a person can act on. */
-export function describeStartError(err: unknown, settings: ServerSettings): string {
+/** Socket errors in words a person can act on (any node that binds an address and a port). */
+export function describeStartError(err: unknown, settings: { readonly address: string; readonly port: number }): string {
   const code = (err as { code?: unknown } | null)?.code;
   const where = `UDP ${formatHostPort(settings.address, settings.port)}`;
   if (code === 'EADDRINUSE') return `${where} is already in use`;

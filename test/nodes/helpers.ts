@@ -8,6 +8,11 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Lwm2mServer } from '../../src/server/lwm2m-server.js';
+import bootstrapNode from '../../nodes/lwm2m-bootstrap.js';
+import bootstrapServerNode from '../../nodes/lwm2m-bootstrap-server.js';
+import clientNode from '../../nodes/lwm2m-client.js';
+import clientInNode from '../../nodes/lwm2m-client-in.js';
+import clientOutNode from '../../nodes/lwm2m-client-out.js';
 import eventsNode from '../../nodes/lwm2m-events.js';
 import observeNode from '../../nodes/lwm2m-observe.js';
 import requestNode from '../../nodes/lwm2m-request.js';
@@ -44,7 +49,8 @@ interface HttpAnswer {
 interface TestHelper {
   init(runtimePath: string, userSettings?: object): void;
   settings(userSettings: object): object;
-  load(nodes: unknown[], flow: object[]): Promise<void>;
+  /** `credentials`: node id → credential values, as the editor would deploy them. */
+  load(nodes: unknown[], flow: object[], credentials?: Record<string, Record<string, unknown>>): Promise<void>;
   unload(): Promise<void>;
   /** Deploys a new configuration as the editor would ('nodes' = modified nodes only). */
   setFlows(flow: object[], type: 'full' | 'flows' | 'nodes'): Promise<void>;
@@ -55,7 +61,7 @@ interface TestHelper {
 export const helper = require('node-red-node-test-helper') as TestHelper;
 helper.init(require.resolve('node-red'));
 
-export const PACKAGE_NODES = [serverNode, eventsNode, requestNode, observeNode];
+export const PACKAGE_NODES = [serverNode, eventsNode, requestNode, observeNode, clientNode, clientInNode, clientOutNode, bootstrapServerNode, bootstrapNode];
 
 /** A core node module of the installed Node-RED, e.g. 'common/20-inject.js'. */
 export function coreNode(file: string): unknown {
