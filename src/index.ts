@@ -38,6 +38,9 @@ export type { RegistrationStore, ObservationRecord } from './server/registration
 export { MemoryRegistrationStore } from './server/memory-store.js';
 export { FileRegistrationStore } from './server/file-store.js';
 
+// firmware updates (server side)
+export * from './server/firmware.js';
+
 // client
 export * from './client/index.js';
 
@@ -52,3 +55,6 @@ export {
 } from './bootstrap/bootstrap-server.js';
 export { BootstrapConfigStore } from './bootstrap/config-store.js';
 export type { BootstrapConfig } from './bootstrap/config.js';
+
+// DTLS 1.2 transports (PSK), for CoapEndpoint({ transport })
+export * from './dtls/index.js';

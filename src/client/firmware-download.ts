@@ -13,25 +13,10 @@ import * as https from 'node:https';
 import type { CoapEndpoint } from '../coap/endpoint.js';
 import { CoapBlockError } from '../coap/errors.js';
 import { resolvePeer } from './registration.js';
+import { UpdateResult, type UpdateResultValue } from '../model/firmware-object.js';
 
 /** Update Result values (Firmware Update object, resource 5). */
-export const UpdateResult = {
-  initial: 0,
-  success: 1,
-  notEnoughStorage: 2,
-  outOfMemory: 3,
-  connectionLost: 4,
-  integrityFailure: 5,
-  unsupportedType: 6,
-  invalidUri: 7,
-  updateFailed: 8,
-  unsupportedProtocol: 9,
-  /** Object 5 version 1.1+. */
-  cancelled: 10,
-  deferred: 11,
-} as const;
-
-export type UpdateResultValue = (typeof UpdateResult)[keyof typeof UpdateResult];
+export { UpdateResult, type UpdateResultValue };
 
 export class DownloadError extends Error {
   constructor(readonly result: UpdateResultValue, message: string, options?: { cause?: unknown }) {
@@ -78,12 +63,12 @@ async function downloadCoap(uri: URL, options: DownloadOptions): Promise<Buffer>
   } catch (err) {
     if (options.signal.aborted) throw new DownloadError(UpdateResult.cancelled, 'download cancelled');
     if (err instanceof CoapBlockError && err.code === '4.13') {
-      throw new DownloadError(UpdateResult.notEnoughStorage, `package larger than ${options.maxSize} bytes`, { cause: err });
+      throw new DownloadError(UpdateResult.notEnoughFlash, `package larger than ${options.maxSize} bytes`, { cause: err });
     }
     throw new DownloadError(UpdateResult.connectionLost, `CoAP download failed: ${(err as Error).message}`, { cause: err });
   }
   if (res.code === '2.05') {
-    if (res.payload.length > options.maxSize) throw new DownloadError(UpdateResult.notEnoughStorage, `package larger than ${options.maxSize} bytes`);
+    if (res.payload.length > options.maxSize) throw new DownloadError(UpdateResult.notEnoughFlash, `package larger than ${options.maxSize} bytes`);
     return res.payload;
   }
   if (res.code.startsWith('4.')) throw new DownloadError(UpdateResult.invalidUri, `the package server answered ${res.code}`);
@@ -109,7 +94,7 @@ function downloadHttp(uri: URL, options: DownloadOptions): Promise<Buffer> {
       }
       const declared = Number(res.headers['content-length']);
       if (Number.isFinite(declared) && declared > options.maxSize) {
-        fail(new DownloadError(UpdateResult.notEnoughStorage, `package of ${declared} bytes is larger than ${options.maxSize}`));
+        fail(new DownloadError(UpdateResult.notEnoughFlash, `package of ${declared} bytes is larger than ${options.maxSize}`));
         return;
       }
       const chunks: Buffer[] = [];
@@ -117,7 +102,7 @@ function downloadHttp(uri: URL, options: DownloadOptions): Promise<Buffer> {
       res.on('data', (chunk: Buffer) => {
         size += chunk.length;
         if (size > options.maxSize) {
-          fail(new DownloadError(UpdateResult.notEnoughStorage, `package larger than ${options.maxSize} bytes`));
+          fail(new DownloadError(UpdateResult.notEnoughFlash, `package larger than ${options.maxSize} bytes`));
           return;
         }
         chunks.push(chunk);

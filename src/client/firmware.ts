@@ -21,14 +21,14 @@ import { CoapCode, Lwm2mError } from '../errors.js';
 import type { Clock } from './clock.js';
 import { DownloadError, downloadPackage, PULL_PROTOCOLS, UpdateResult, type UpdateResultValue } from './firmware-download.js';
 import type { ObjectTree } from './object-tree.js';
+import { FirmwareState, type FirmwareStateValue } from '../model/firmware-object.js';
 
 export { UpdateResult, type UpdateResultValue } from './firmware-download.js';
 
 export const FIRMWARE = 5;
 const Res = { package: 0, uri: 1, update: 2, state: 3, result: 5, pkgName: 6, pkgVersion: 7, protocols: 8, delivery: 9, cancel: 10, lastChange: 12 } as const;
 
-export const FirmwareState = { idle: 0, downloading: 1, downloaded: 2, updating: 3 } as const;
-export type FirmwareStateValue = (typeof FirmwareState)[keyof typeof FirmwareState];
+export { FirmwareState, type FirmwareStateValue } from '../model/firmware-object.js';
 
 export type VerifyVerdict = 'ok' | 'integrity' | 'unsupported-type' | boolean;
 
@@ -168,7 +168,7 @@ export class FirmwareUpdate extends EventEmitter<FirmwareEvents> {
     const generation = ++this.generation;
     this.set(FirmwareState.downloading, UpdateResult.initial, 'downloading', { size: pkg.length });
     if (pkg.length > this.maxSize) {
-      this.set(FirmwareState.idle, UpdateResult.notEnoughStorage, 'failed', { size: pkg.length, message: `package larger than ${this.maxSize} bytes` });
+      this.set(FirmwareState.idle, UpdateResult.notEnoughFlash, 'failed', { size: pkg.length, message: `package larger than ${this.maxSize} bytes` });
       return { store: false };
     }
     await this.accept(pkg, { size: pkg.length, delivery: 'push' }, generation);
@@ -237,7 +237,7 @@ export class FirmwareUpdate extends EventEmitter<FirmwareEvents> {
       return;
     }
     if (verdict === 'unsupported-type') {
-      this.set(FirmwareState.idle, UpdateResult.unsupportedType, 'failed', { size: pkg.length, message: 'unsupported package type' });
+      this.set(FirmwareState.idle, UpdateResult.unsupportedPackageType, 'failed', { size: pkg.length, message: 'unsupported package type' });
       return;
     }
     this.pkg = pkg;

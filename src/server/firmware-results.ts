@@ -4,8 +4,9 @@
  * Update Result /5/0/5); flows and logs get names.
  */
 
-/** State resource /5/0/3. */
-export const FirmwareState = { idle: 0, downloading: 1, downloaded: 2, updating: 3 } as const;
+import { FirmwareState, UpdateResult } from '../model/firmware-object.js';
+
+export { FirmwareState, UpdateResult };
 
 const STATE_NAMES: Readonly<Record<number, string>> = {
   0: 'idle',
@@ -13,22 +14,6 @@ const STATE_NAMES: Readonly<Record<number, string>> = {
   2: 'downloaded',
   3: 'updating',
 };
-
-/** Update Result resource /5/0/5 (object 5 v1.0 defines 0..9, v1.1 adds 10 and 11). */
-export const UpdateResult = {
-  initial: 0,
-  success: 1,
-  notEnoughFlash: 2,
-  outOfRam: 3,
-  connectionLost: 4,
-  integrityFailure: 5,
-  unsupportedPackageType: 6,
-  invalidUri: 7,
-  updateFailed: 8,
-  unsupportedProtocol: 9,
-  cancelled: 10,
-  deferred: 11,
-} as const;
 
 /** Names of the Update Result values; each failure value is also a failure reason. */
 export const RESULT_NAMES = {
