@@ -7,6 +7,8 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { ArgsError, parseArgs, USAGE, type BenchArgs } from './lib/args.js';
+import { defaultPeersDir, installPeers } from './lib/peer-install.js';
+import { PEERS } from './lib/peers.js';
 import { buildRows, formatMarkdown, formatText } from './lib/table.js';
 import { failedMeasurement, type BenchOptions, type Measurement } from './scenario.js';
 import { SCENARIOS, selectScenarios } from './scenarios/index.js';
@@ -16,7 +18,7 @@ const BENCH_DIR = __dirname;
 const REPO_ROOT = path.resolve(__dirname, '..', '..');
 
 export function benchOptions(args: BenchArgs, log: (line: string) => void): BenchOptions {
-  const peersDir = args.peersDir ?? process.env.BENCH_PEERS_DIR;
+  const peersDir = args.peersDir ?? process.env.BENCH_PEERS_DIR ?? defaultPeersDir(REPO_ROOT);
   return {
     quick: args.quick,
     runs: args.runs ?? (args.quick ? 1 : 3),
@@ -69,6 +71,10 @@ async function main(): Promise<number> {
     process.stderr.write(`${line}\n`);
   };
   const options = benchOptions(args, log);
+  const peersWanted = scenarios.some((s) => s.name === 'peers' || s.name === 'server');
+  if (peersWanted && args.installPeers && options.peersDir === defaultPeersDir(REPO_ROOT)) {
+    installPeers(PEERS, REPO_ROOT, options.peersDir, log);
+  }
   const started = new Date();
   const machine = machineLine();
   log(`bench: ${scenarios.map((s) => s.name).join(', ')} — ${options.runs} run(s) per case, ${options.durationMs} ms windows`);

@@ -9,6 +9,8 @@ export interface BenchArgs {
   readonly runs?: number;
   readonly durationMs?: number;
   readonly peersDir?: string;
+  /** Install missing peers into the default peers folder (default true; --no-peer-install turns it off). */
+  readonly installPeers: boolean;
   readonly list: boolean;
   readonly help: boolean;
 }
@@ -18,7 +20,9 @@ export const USAGE = `Usage: npm run bench -- [options]
   --quick          one run per case, shorter windows and counts (development)
   --runs=N         repetitions per case (default 3, 1 with --quick)
   --duration=MS    measured window of a throughput run (default 2000, 700 with --quick)
-  --peers-dir=DIR  folder whose node_modules holds peer packages (also $BENCH_PEERS_DIR)
+  --peers-dir=DIR  folder whose node_modules holds peer packages (also $BENCH_PEERS_DIR); without it
+                   missing peers are installed into node_modules/.cache/bench-peers
+  --no-peer-install  do not install missing peers (their rows say NOT RUN)
   --list           list the scenarios and exit
   --help           this text
 Environment: BENCH_SERVER_CPU_PROF=DIR writes a V8 CPU profile of each "server" scenario
@@ -37,6 +41,7 @@ export function parseArgs(argv: readonly string[]): BenchArgs {
   let runs: number | undefined;
   let durationMs: number | undefined;
   let peersDir: string | undefined;
+  let installPeers = true;
   let list = false;
   let help = false;
   for (const arg of argv) {
@@ -65,6 +70,10 @@ export function parseArgs(argv: readonly string[]): BenchArgs {
       case '--peers-dir':
         peersDir = need();
         break;
+      case '--no-peer-install':
+        if (value !== undefined) throw new ArgsError('--no-peer-install takes no value');
+        installPeers = false;
+        break;
       case '--list':
         list = true;
         break;
@@ -82,6 +91,7 @@ export function parseArgs(argv: readonly string[]): BenchArgs {
     ...(runs !== undefined ? { runs } : {}),
     ...(durationMs !== undefined ? { durationMs } : {}),
     ...(peersDir !== undefined ? { peersDir } : {}),
+    installPeers,
     list,
     help,
   };

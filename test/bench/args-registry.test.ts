@@ -5,7 +5,7 @@ import { SCENARIOS, selectScenarios } from '../../bench/scenarios/index.js';
 
 describe('bench / command line', () => {
   it('runs everything by default', () => {
-    assert.deepEqual(parseArgs([]), { quick: false, list: false, help: false });
+    assert.deepEqual(parseArgs([]), { quick: false, installPeers: true, list: false, help: false });
   });
 
   it('reads --only, --quick, --runs, --duration and --peers-dir', () => {
@@ -15,10 +15,13 @@ describe('bench / command line', () => {
       runs: 5,
       durationMs: 900,
       peersDir: '/tmp/p',
+      installPeers: true,
       list: false,
       help: false,
     });
     assert.equal(parseArgs(['--list']).list, true);
+    assert.equal(parseArgs(['--no-peer-install']).installPeers, false);
+    assert.throws(() => parseArgs(['--no-peer-install=yes']), ArgsError);
     assert.equal(parseArgs(['-h']).help, true);
   });
 
